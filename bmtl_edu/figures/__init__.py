@@ -1,0 +1,33 @@
+"""Static figures of the BMTL book (fallbacks for the HTML build, small multiples).
+
+One module per figure family. Imports are lazy, so a sibling module that is missing or
+broken does not break the others.
+"""
+from __future__ import annotations
+
+import importlib
+
+# public name -> module (relative to this package) that defines it
+_EXPORTS = {
+    "jshtml": "animation",
+    "train_side_by_side": "side_by_side",
+    "weight_shares": "side_by_side",
+    "SideBySideFigure": "side_by_side",
+    "plot_side_by_side": "side_by_side",
+    "side_by_side_jshtml": "side_by_side",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; "
+                             f"available: {', '.join(__all__)}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,56 @@
+"""Interactive demos of the BMTL book: one module per demo family.
+
+Each factory returns an ``ipywidgets`` object whose ``.demo`` attribute is the underlying
+:class:`~bmtl_edu.widgets.base.FigureDemo` (controls, figure, last computed ``state``).
+One slider change costs well under 0.1 s: closed forms or small precomputed tables only.
+
+Imports are lazy: ``from bmtl_edu.widgets import dwa_widget`` loads only ``widgets.dwa``,
+and a sibling module that is missing or broken does not break the others.
+"""
+from __future__ import annotations
+
+import importlib
+
+# public name -> module (relative to this package) that defines it
+_EXPORTS = {
+    "FigureDemo": "base",
+    "TASK_COLOURS": "base",
+    "difficulty_widget": "difficulty",
+    "DifficultyDemo": "difficulty",
+    "task_difficulty": "difficulty",
+    "balancer_weights_widget": "weights",
+    "BalancerWeightsDemo": "weights",
+    "balancer_weights": "weights",
+    "dwa_widget": "dwa",
+    "DWADemo": "dwa",
+    "dwa_weights": "dwa",
+    "maximum_widget": "maximum",
+    "MaximumDemo": "maximum",
+    "descent_path": "maximum",
+    "curriculum_widget": "curriculum",
+    "CurriculumDemo": "curriculum",
+    "curriculum_shares": "curriculum",
+    "pace_schedule": "curriculum",
+    "min_norm_widget": "geometry",
+    "MinNormDemo": "geometry",
+    "min_norm_geometry": "geometry",
+    "gradients_from_polar": "geometry",
+    "transform_widget": "transforms",
+    "TransformDemo": "transforms",
+    "make_transform": "transforms",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}; "
+                             f"available: {', '.join(__all__)}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # cache: later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
