@@ -287,7 +287,7 @@ def test_fit_stays_in_ball_and_beats_zero():
 # ------------------------------------------------------------------ plots and widget
 def test_widget_updates_quickly():
     pytest.importorskip("ipywidgets")
-    from bmtl_edu.bound_widgets import bound_explorer, bound_summary
+    from bmtl_edu.widgets.bounds import bound_explorer, bound_summary
 
     box = bound_explorer()
     start = time.perf_counter()
@@ -301,7 +301,7 @@ def test_widget_updates_quickly():
 def test_static_figures_draw():
     import matplotlib.pyplot as plt
 
-    from bmtl_edu import bound_plots
+    from bmtl_edu.figures import bounds as bound_plots
 
     fig = bound_plots.plot_confidence_small_multiples((1.0, 50.0))
     assert len(fig.axes) == 2

@@ -10,6 +10,11 @@ import importlib
 # public name -> module (relative to this package) that defines it
 _EXPORTS = {
     "jshtml": "animation",
+    "plot_confidence_vs_n0": "bounds",
+    "plot_confidence_small_multiples": "bounds",
+    "plot_lemma1": "bounds",
+    "plot_theorem4_vs_T": "bounds",
+    "plot_gap_vs_n0": "bounds",
     "train_side_by_side": "side_by_side",
     "weight_shares": "side_by_side",
     "SideBySideFigure": "side_by_side",

@@ -14,6 +14,7 @@ import importlib
 # public name -> module (relative to this package) that defines it
 _EXPORTS = {
     "FigureDemo": "base",
+    "bound_explorer": "bounds",
     "TASK_COLOURS": "base",
     "difficulty_widget": "difficulty",
     "DifficultyDemo": "difficulty",

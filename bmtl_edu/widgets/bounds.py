@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display  # ships with ipywidgets
 
 from bmtl_edu import bounds
-from bmtl_edu.bound_plots import plot_bound_terms, plot_confidence_vs_n0
+from bmtl_edu.figures.bounds import plot_bound_terms, plot_confidence_vs_n0
 
 
 def bound_summary(T: float, m: int, n0: int, delta: float, beta: float = 1.0,

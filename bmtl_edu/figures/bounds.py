@@ -1,7 +1,7 @@
 """Figures of the bounds chapter ("How far can the training loss be trusted?").
 
 Each function draws on a given matplotlib ``Axes`` (or makes its own figure) and returns it, so
-the chapter, the static fallback and the widget of :mod:`bmtl_edu.bound_widgets` share one
+the chapter, the static fallback and the widget of :mod:`bmtl_edu.widgets.bounds` share one
 drawing code.  Only :mod:`bmtl_edu.bounds`, NumPy and matplotlib are used.
 """
 from __future__ import annotations
