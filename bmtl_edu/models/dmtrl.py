@@ -191,10 +191,17 @@ class DMTRL(MultiTaskNet):
             if not hasattr(dmtl, attr):
                 raise ValueError(f"from_dmtl needs a DMTL-like model with .{attr}; got {type(dmtl).__name__}")
         W = dmtl.head_weight
-        model = cls(dmtl.in_dim, dmtl.n_tasks, dmtl.out_dim, hidden=dmtl.hidden,
-                    factorization=factorization, eps=eps, ranks=ranks, max_task_rank=max_task_rank,
-                    init_heads=W.detach().to("cpu", torch.float64),
-                    reg=dmtl.reg if reg is None else reg)
+        # Build (and decompose) in the DMTL's dtype, so a float64 DMTL gives a float64-exact
+        # factorisation rather than one rounded through the default float32.
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(W.dtype)
+        try:
+            model = cls(dmtl.in_dim, dmtl.n_tasks, dmtl.out_dim, hidden=dmtl.hidden,
+                        factorization=factorization, eps=eps, ranks=ranks,
+                        max_task_rank=max_task_rank, init_heads=W.detach().to("cpu", torch.float64),
+                        reg=dmtl.reg if reg is None else reg)
+        finally:
+            torch.set_default_dtype(default)
         model.to(device=W.device, dtype=W.dtype)
         with torch.no_grad():
             model.shared.load_state_dict(dmtl.shared.state_dict())

@@ -14,6 +14,10 @@ import importlib
 # public name -> module (relative to this package) that defines it
 _EXPORTS = {
     "FigureDemo": "base",
+    "factorisation_widget": "models",
+    "FactorisationDemo": "models",
+    "head_factorisation": "models",
+    "related_heads": "models",
     "bound_explorer": "bounds",
     "TASK_COLOURS": "base",
     "difficulty_widget": "difficulty",

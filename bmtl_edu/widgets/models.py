@@ -11,11 +11,12 @@ and (right) the number of factor parameters of the three factorisations over ``e
 Every number comes from the package's own :meth:`bmtl_edu.models.DMTRL.decompose_` (the code
 that initialises a DMTRL model), not from a second implementation. The curves over ``eps`` are
 precomputed at construction for every cap (a few hundred decompositions of a small tensor, each
-~0.5 ms); one slider change does a single decomposition and moves artists.
+1-2 ms; ~0.6 s in all); one slider change does a single decomposition and moves artists.
 """
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import ipywidgets as widgets
 import numpy as np
@@ -33,13 +34,14 @@ _LABELS = {"tucker": "Tucker", "tt": "TT", "laf": "LAF"}
 
 
 def related_heads(n_tasks: int = 4, n_classes: int = 6, hidden: int = 48, n_shared: int = 2,
-                  noise: float = 0.15, seed: int = 0) -> Tensor:
+                  noise: float = 0.08, seed: int = 2) -> Tensor:
     """Heads of related tasks: ``W_t = sum_k c[t, k] A_k + noise * E_t``, shape (m, C, hidden).
 
     ``A_k`` (C, hidden) are ``n_shared`` common patterns and ``E_t`` task-specific noise, all
     with i.i.d. N(0, 1/hidden) entries (the scale of a default-initialised head); ``c`` is
     N(0, 1). With small ``noise`` the task-mode unfolding has ``n_shared`` large singular
-    values and ``m - n_shared`` small ones. float64, DMTL's layout ``head_weight[t]``.
+    values and ``m - n_shared`` small ones (defaults: sigma_k / sigma_1 = 1, 0.37, 0.024,
+    0.021). float64, DMTL's layout ``head_weight[t]``.
     """
     for name, v in {"n_tasks": n_tasks, "n_classes": n_classes, "hidden": hidden, "n_shared": n_shared}.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -65,6 +67,44 @@ def _check_heads(W: Tensor) -> Tensor:
     return W.detach().to("cpu", torch.float64)
 
 
+_DECOMPOSERS: dict[tuple, DMTRL] = {}
+
+
+@contextmanager
+def _one_thread():
+    # SVDs of a few-thousand-entry tensor: on a busy machine a second intra-op thread adds
+    # 100+ ms of hand-off waits to a ~1 ms computation, so the live path runs on one thread.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _decomposer(factorization: str, m: int, C: int, H: int) -> DMTRL:
+    if factorization not in FACTORIZATIONS:
+        raise KeyError(f"unknown factorization {factorization!r}; valid: {', '.join(FACTORIZATIONS)}")
+    key = (factorization, m, C, H)
+    if key not in _DECOMPOSERS:
+        if len(_DECOMPOSERS) > 32:  # a notebook trying many shapes must not hoard models
+            _DECOMPOSERS.clear()
+        _DECOMPOSERS[key] = DMTRL(1, m, C, hidden=H, factorization=factorization).double()
+    return _DECOMPOSERS[key]
+
+
+def _check_eps(eps: float) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (float, int)) or not 0.0 < float(eps) < 1.0:
+        raise ValueError(f"eps must be a float in (0, 1), got {eps!r}")
+    return float(eps)
+
+
+def _check_cap(cap: int, m: int) -> int:
+    if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or not 1 <= cap <= m:
+        raise ValueError(f"max_task_rank must be an int in [1, {m}], got {cap!r}")
+    return int(cap)
+
+
 def head_factorisation(W: Tensor, factorization: str = "tucker", eps: float = 0.1,
                        max_task_rank: int | None = None) -> dict:
     """Decompose stacked heads ``W`` (m, C, hidden) as a DMTRL model would (SPEC §2.2).
@@ -81,12 +121,14 @@ def head_factorisation(W: Tensor, factorization: str = "tucker", eps: float = 0.
     """
     W = _check_heads(W)
     m, C, H = W.shape
-    model = DMTRL(1, m, C, hidden=H, factorization=factorization, eps=eps,
-                  max_task_rank=max_task_rank).double()
-    ranks = model.decompose_(W.permute(2, 1, 0), None)  # DMTRL wants (hidden, C, m)
-    with torch.no_grad():
+    model = _decomposer(factorization, m, C, H)
+    # a fresh DMTRL per call would decompose its random init too: reuse one, set its options
+    model.eps = _check_eps(eps)
+    model.max_task_rank = max(1, m - 1) if max_task_rank is None else _check_cap(max_task_rank, m)
+    with _one_thread(), torch.no_grad():
+        ranks = model.decompose_(W.permute(2, 1, 0), None)  # DMTRL wants (hidden, C, m)
         W_hat = model.head_weights()
-    err = float(torch.linalg.norm(W - W_hat) / torch.linalg.norm(W))
+        err = float(torch.linalg.norm(W - W_hat) / torch.linalg.norm(W))
     return {"ranks": ranks, "n_params": model.n_factor_parameters(), "n_free": m * C * H,
             "rel_error": err, "task_rank": ranks[-1]}
 
@@ -96,7 +138,7 @@ class FactorisationDemo(FigureDemo):
 
     def __init__(self, W: Tensor | None = None, factorization: str = "tucker", eps: float = 0.1,
                  max_task_rank: int | None = None, eps_range: tuple[float, float] = (1e-3, 0.9),
-                 n_grid: int = 25):
+                 n_grid: int = 20):
         W = related_heads() if W is None else _check_heads(W)
         if factorization not in FACTORIZATIONS:
             raise KeyError(f"unknown factorization {factorization!r}; valid: {', '.join(FACTORIZATIONS)}")
@@ -109,9 +151,7 @@ class FactorisationDemo(FigureDemo):
         self.m, self.C, self.H = W.shape
         if max_task_rank is None:
             max_task_rank = max(1, self.m - 1)
-        if isinstance(max_task_rank, bool) or not isinstance(max_task_rank, int) or \
-                not 1 <= max_task_rank <= self.m:
-            raise ValueError(f"max_task_rank must be an int in [1, {self.m}], got {max_task_rank!r}")
+        max_task_rank = _check_cap(max_task_rank, self.m)
         # task-mode unfolding of the task-last tensor (hidden, C, m): an (m, C*hidden) matrix
         s = torch.linalg.svdvals(unfold(W.permute(2, 1, 0), 2))
         self.task_spectrum = (s / s[0]).numpy()
