@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .balancers import Balancer
+from .data import MultiTaskData
 from .profiles import get_profile
 
 __all__ = ["History", "fit", "evaluate", "seed_everything", "task_losses"]
@@ -99,7 +101,7 @@ def task_losses(outputs: list[torch.Tensor], targets: list[torch.Tensor],
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data, split: str = "test", *,
+def evaluate(model: torch.nn.Module, data: MultiTaskData, split: str = "test", *,
              device: torch.device | str | None = None, batch_size: int = 1024) -> list[float]:
     """Per-task test metric: accuracy in [0, 1] for classification, MSE for regression.
 
@@ -144,6 +146,16 @@ def _model_device(model: torch.nn.Module) -> torch.device:
 
 
 def _check_compatible(model, balancer, data) -> None:
+    if not isinstance(balancer, Balancer):
+        raise ValueError(f"balancer must be a bmtl_edu Balancer (e.g. make_balancer('bmtl')), "
+                         f"got {type(balancer).__name__}")
+    if not isinstance(data, MultiTaskData):
+        raise ValueError(f"data must be a MultiTaskData (e.g. load_dataset(...) or "
+                         f"make_toy_problem(...)), got {type(data).__name__}")
+    in_dim = getattr(model, "in_dim", None)
+    if in_dim is not None and in_dim != data.in_dim:
+        raise ValueError(f"the model takes {in_dim}-d inputs but the data {data.name!r} has "
+                         f"{data.in_dim}-d inputs; build the model with in_dim={data.in_dim}")
     n_model = getattr(model, "n_tasks", None)
     if n_model is not None and n_model != data.n_tasks:
         raise ValueError(f"the model has {n_model} tasks but the data {data.name!r} has "
@@ -188,7 +200,7 @@ class _TaskStreams:
         return [self._next(i) for i in range(len(self.sizes))]
 
 
-def fit(model: torch.nn.Module, balancer, data, *, epochs: int | None = None, lr: float = 0.02,
+def fit(model: torch.nn.Module, balancer: Balancer, data: MultiTaskData, *, epochs: int | None = None, lr: float = 0.02,
         batch_size: int = 32, seed: int = 0, device: torch.device | str | None = None,
         progress: bool = True, lr_decay: bool = True, reset_adam_each_step: bool = False,
         record_steps: bool = False, eval_every: int = 1,
@@ -226,7 +238,7 @@ def fit(model: torch.nn.Module, balancer, data, *, epochs: int | None = None, lr
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not (lr > 0 and math.isfinite(lr)):
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if not (isinstance(eval_every, int) and eval_every >= 1):
         raise ValueError(f"eval_every must be a positive integer, got {eval_every!r}")
@@ -250,6 +262,7 @@ def fit(model: torch.nn.Module, balancer, data, *, epochs: int | None = None, lr
     params = [p for p in model.parameters() if p.requires_grad]
     make_opt = lambda rate: torch.optim.Adam(params, lr=rate)  # noqa: E731
     opt = make_opt(lr)
+    opt.zero_grad(set_to_none=True)  # gradients left by the caller must not leak into step 1
     needs_grads = bool(getattr(balancer, "needs_grads", False))
     shared_params = list(model.shared_parameters()) if needs_grads else []
     task_params = [list(model.task_parameters(t)) for t in range(m)] if needs_grads else None

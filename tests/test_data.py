@@ -126,7 +126,10 @@ def test_max_train_caps_training_but_not_test():
 def test_toy_problem_shapes_and_provenance():
     d = make_toy_problem(n_tasks=3, n_samples=100, dim=2, n_classes=3, noise=(0.2, 0.5, 1.0), seed=0)
     assert d.is_synthetic and d.n_tasks == 3 and d.in_dim == 2 and d.n_classes == 3
-    assert d.train_sizes == [70, 70, 70] or sum(d.train_sizes) >= 210
+    # classes of 34/33/33 per task, ceil(count * 0.7) training samples per class (SPEC §5)
+    counts = [torch.bincount(torch.cat([d.train[t][1], d.test[t][1]]), minlength=3).tolist()
+              for t in range(3)]
+    assert d.train_sizes == [sum(math.ceil(c * 0.7) for c in cs) for cs in counts]
     assert d.provenance["noise"] == [0.2, 0.5, 1.0] and d.provenance["seed"] == 0
     e = make_toy_problem(n_tasks=2, sizes=(40, 200), n_classes=None, dim=5, seed=1)
     assert e.task_type == "regression" and [a + b for a, b in zip(e.train_sizes, e.test_sizes)] == [40, 200]

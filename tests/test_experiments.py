@@ -445,18 +445,6 @@ def test_cli_help_and_bad_arguments(capsys):
 
 # ----------------------------------------------------------------------------- end to end
 
-def _real_pieces_exist() -> bool:
-    try:
-        from bmtl_edu.balancers import make_balancer  # noqa: F401
-        from bmtl_edu.data import load_dataset  # noqa: F401
-        from bmtl_edu.models import make_model  # noqa: F401
-        from bmtl_edu.train import fit  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _real_pieces_exist(), reason="trainer, models, balancers or data not written yet")
 def test_end_to_end_tiny_real_grid(tmp_path, monkeypatch):
     from bmtl_edu.experiments import run_one
     from bmtl_edu.summary import summarize
@@ -476,7 +464,6 @@ def test_end_to_end_tiny_real_grid(tmp_path, monkeypatch):
     assert len(summarize(recs)) == 2
 
 
-@pytest.mark.skipif(not _real_pieces_exist(), reason="trainer, models, balancers or data not written yet")
 def test_end_to_end_real_sarcos_run(tmp_path):
     from bmtl_edu.experiments import run_one
     root = os.environ.get("BMTL_DATA")

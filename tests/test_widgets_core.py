@@ -10,6 +10,8 @@ import statistics
 import time
 
 import numpy as np
+import importlib
+
 import pytest
 import torch
 
@@ -209,5 +211,6 @@ def test_exports_of_core_modules_resolve(module):
 
     names = [n for n, mod in widgets._EXPORTS.items() if mod == module]
     assert names, f"widgets/__init__ exports nothing from {module}"
+    source = importlib.import_module(f"bmtl_edu.widgets.{module}")
     for name in names:
-        assert getattr(widgets, name) is not None
+        assert getattr(widgets, name) is getattr(source, name)

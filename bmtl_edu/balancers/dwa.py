@@ -30,8 +30,8 @@ class DWA(Balancer):
     def __init__(self, T: float = 2.0, eps: float = 1e-12, n_tasks: int | None = None):
         super().__init__(n_tasks)
         self.T = check_positive("dwa", "T", T)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps >= 0 and math.isfinite(eps)):
-            raise ValueError(f"dwa: eps must be a non-negative number, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps > 0 and math.isfinite(eps)):
+            raise ValueError(f"dwa: eps must be a positive number (it guards a zero loss), got {eps!r}")
         self.eps = float(eps)
         self.history: list[list[float]] = []
         self._current: torch.Tensor | None = None   # float64 CPU weights of this epoch

@@ -68,6 +68,15 @@ class MultiTaskData:
         dims = {X.shape[1] for X, _ in self.train + self.test}
         if len(dims) != 1:
             raise ValueError(f"all tasks must share one input dimension, got {sorted(dims)}")
+        if self.shared_inputs:
+            # the trainer feeds task 0's batch to every task: the inputs must really be one
+            for split_name in ("train", "test"):
+                split = getattr(self, split_name)
+                X0 = split[0][0]
+                for t, (X, _) in enumerate(split[1:], start=1):
+                    if X is not X0 and (X.shape != X0.shape or not torch.equal(X, X0)):
+                        raise ValueError(f"shared_inputs=True but {split_name}[{t}] "
+                                         f"({self.task_names[t]}) has other inputs than task 0")
 
     @property
     def n_tasks(self) -> int:
