@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tarfile
 import urllib.error
@@ -24,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 import _cli
-from bmtl_edu.data import DATASETS, ChecksumError, RawFile, sha256_file, verify_sha256
+from bmtl_edu.data import DATASETS, ChecksumError, sha256_file, verify_sha256
 
 CHUNK = 1 << 16
 

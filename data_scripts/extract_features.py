@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                     provenance={"settings": settings, "n_images": len(pairs)})
         arrays.append((X, y))
         sources[task] = str(domains[task])
-    prov = {"source": f"VGG-19 fc7 (after ReLU) extracted by data_scripts/extract_features.py",
+    prov = {"source": "VGG-19 fc7 (after ReLU) extracted by data_scripts/extract_features.py",
             "kind": "extracted", "backbone": "torchvision vgg19", "layer": "classifier[4] (fc7 ReLU)",
             "weights": "IMAGENET1K_V1" if args.weights == "imagenet" else f"random init (seed {args.seed})",
             "preprocessing": f"Resize({args.crop_size * 256 // 224}), CenterCrop({args.crop_size}), ImageNet normalisation", "classes": classes,

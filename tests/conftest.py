@@ -1,4 +1,5 @@
-"""Shared fixtures: the one book build that the book and browser tests inspect.
+"""Shared fixtures: one torch thread, widget update timing, and the one book build that
+the book and browser tests inspect.
 
 The build (``scripts/build_book.sh``, i.e. ``jupyter-book build . --all -W --keep-going``)
 executes every notebook, so it runs once per test run: under pytest-xdist the workers share it
@@ -9,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +30,29 @@ os.environ.pop("MPLBACKEND", None)
 
 BOOK_OUT = REPO / "_build" / "pytest"       # jupyter-book writes BOOK_OUT/_build/html
 BUILD_TIMEOUT_S = 1800
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny tensors: one intra-op thread avoids OpenMP spinning on a busy 2-core CI box."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def median_update_s():
+    """``f(demo, control, values)``: median seconds one slider change takes to redraw."""
+    def measure(demo, control: str, values) -> float:
+        times = []
+        for v in values:
+            start = time.perf_counter()
+            demo.controls[control].value = v  # the observer redraws synchronously
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    return measure
 
 
 def pytest_configure(config):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from bmtl_edu.balancers import BALANCERS, MGDA, make_balancer
+from bmtl_edu.balancers import BALANCERS, make_balancer
 from bmtl_edu.balancers.min_norm import exact
 from bmtl_edu.transforms import Exp, Identity, Polynomial
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 import re
 import time
-import warnings
 from pathlib import Path
 
 import h5py

@@ -17,15 +17,6 @@ DATA = os.environ.get("BMTL_DATA")
 D, M, C, H = 12, 3, 4, 8  # tiny shapes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids OpenMP spinning on a busy 2-core CI box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(name: str, seed: int = 0, **options):
     torch.manual_seed(seed)
     return make_model(name, D, M, C, hidden=H, **options)

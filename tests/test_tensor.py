@@ -10,15 +10,6 @@ from bmtl_edu.models.tensor import (fold, hosvd, laf_svd, laf_to_tensor, mode_pr
                                     tt_svd, tt_to_tensor, tucker_to_tensor, unfold)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids OpenMP spinning on a busy 2-core CI box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def rand(*shape: int, seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(np.random.default_rng(seed).standard_normal(shape))
 

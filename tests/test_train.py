@@ -11,14 +11,6 @@ from bmtl_edu.models import make_model
 from bmtl_edu.train import History, evaluate, fit, seed_everything
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add contention
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def toy():
     return make_toy_problem(n_tasks=3, n_samples=120, noise=(0.2, 0.6, 1.2), seed=0)

@@ -6,8 +6,6 @@ written here, never the widget's own output.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import numpy as np
 import importlib
@@ -21,15 +19,6 @@ from bmtl_edu.widgets.maximum import descent_path, maximum_widget, two_task_loss
 from bmtl_edu.widgets.weights import balancer_weights, balancer_weights_widget
 
 
-def _median_update_s(demo, control: str, values) -> float:
-    times = []
-    for v in values:
-        start = time.perf_counter()
-        demo.controls[control].value = v  # the observer redraws synchronously
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 FACTORIES = [
     (lambda: balancer_weights_widget(), "L2", [1.0, 3.0, 5.0, 2.5, 0.7, 4.2, 1.9]),
     (lambda: dwa_widget(), "T", [0.3, 1.0, 5.0, 20.0, 0.8, 2.5, 60.0]),
@@ -40,7 +29,7 @@ FACTORIES = [
 
 @pytest.mark.parametrize("factory, control, values", FACTORIES,
                          ids=["weights", "dwa", "maximum", "difficulty"])
-def test_widget_responds_and_is_fast(factory, control, values):
+def test_widget_responds_and_is_fast(factory, control, values, median_update_s):
     w = factory()
     demo = w.demo
     assert w is demo.widget and demo.image.value[:2] == b"\xff\xd8"  # a JPEG frame
@@ -48,7 +37,7 @@ def test_widget_responds_and_is_fast(factory, control, values):
     demo.controls[control].value = values[0]                 # warm-up
     assert demo.image.value != before_png
     assert repr(demo.state) != before_state
-    median = _median_update_s(demo, control, values[1:])
+    median = median_update_s(demo, control, values[1:])
     assert median < 0.1, f"median update {median:.3f} s"
 
 

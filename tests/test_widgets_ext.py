@@ -6,8 +6,6 @@ the widget's own output.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -20,15 +18,6 @@ from bmtl_edu.transforms import Exp, Polynomial
 from bmtl_edu.widgets.curriculum import curriculum_shares, curriculum_widget, pace_schedule
 from bmtl_edu.widgets.geometry import gradients_from_polar, min_norm_geometry, min_norm_widget
 from bmtl_edu.widgets.transforms import CONDITIONS, make_transform, transform_widget
-
-
-def _median_update_s(demo, control: str, values) -> float:
-    times = []
-    for v in values:
-        start = time.perf_counter()
-        demo.controls[control].value = v  # the observer redraws synchronously
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 FACTORIES = [
@@ -45,7 +34,7 @@ FACTORIES = [
 @pytest.mark.parametrize("factory, control, values", FACTORIES,
                          ids=["curriculum-T", "curriculum-L1", "geometry-angle", "geometry-fw",
                               "transforms-T", "transforms-family"])
-def test_widget_responds_and_is_fast(factory, control, values):
+def test_widget_responds_and_is_fast(factory, control, values, median_update_s):
     w = factory()
     demo = w.demo
     assert w is demo.widget and demo.image.value[:2] == b"\xff\xd8"  # a JPEG frame
@@ -53,7 +42,7 @@ def test_widget_responds_and_is_fast(factory, control, values):
     demo.controls[control].value = values[0]
     assert demo.image.value != before_img
     assert repr(demo.state) != before_state
-    median = _median_update_s(demo, control, values[1:])
+    median = median_update_s(demo, control, values[1:])
     assert median < 0.1, f"median update {median:.3f} s"
 
 

@@ -6,23 +6,12 @@ output.
 """
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 import pytest
 import torch
 
 from bmtl_edu.widgets.models import factorisation_widget, head_factorisation, related_heads
-
-
-def _median_update_s(demo, control: str, values) -> float:
-    times = []
-    for v in values:
-        start = time.perf_counter()
-        demo.controls[control].value = v  # the observer redraws synchronously
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +24,13 @@ def demo():
     ("max_task_rank", [1, 4, 2, 3, 1, 4, 2]),
     ("factorization", ["tt", "laf", "tucker", "laf", "tt", "tucker", "laf"]),
 ])
-def test_widget_responds_and_is_fast(demo, control, values):
+def test_widget_responds_and_is_fast(demo, control, values, median_update_s):
     assert demo.widget.demo is demo and demo.image.value[:2] == b"\xff\xd8"  # a JPEG frame
     before_img, before_state = demo.image.value, repr(demo.state)
     demo.controls[control].value = values[0]  # warm-up, and a change from the fixture's state
     assert demo.image.value != before_img
     assert repr(demo.state) != before_state
-    median = _median_update_s(demo, control, values[1:])
+    median = median_update_s(demo, control, values[1:])
     assert median < 0.1, f"median update {median:.3f} s"
 
 
