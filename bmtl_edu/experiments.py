@@ -486,7 +486,11 @@ def load_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict]
 
 
 class _FileLock:
-    """Advisory, non-blocking exclusive lock on ``<path>.lock`` (POSIX; a no-op elsewhere)."""
+    """Advisory exclusive lock on ``<path>.lock`` (POSIX; a no-op elsewhere).
+
+    A second grid writing the same file (e.g. the book build and a notebook test running
+    one chapter at once) waits for the first, then finds its runs finished and skips them.
+    """
 
     def __init__(self, path: Path):
         self.path = path.with_name(path.name + ".lock")
@@ -501,10 +505,9 @@ class _FileLock:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            os.close(self.fd)
-            self.fd = None
-            raise RuntimeError(f"another run_grid is writing to {self.path.with_suffix('')}; "
-                               "use another output file or wait for it") from None
+            warnings.warn(f"another run_grid is writing to {self.path.with_suffix('')}; "
+                          "waiting for it to finish", stacklevel=3)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 
     def __exit__(self, *exc) -> None:

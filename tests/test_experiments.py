@@ -269,9 +269,22 @@ def test_map_only_executor_and_lock(tmp_path):
     assert ex.used and len(recs) == len(specs)
     with pytest.raises(ValueError, match="executor"):
         run_grid(tiny_specs(n_seeds=2), out, executor=object(), progress=False, run_fn=fake_run)
-    with _FileLock(out):
-        with pytest.raises(RuntimeError, match="another run_grid"):
-            run_grid(specs, out, executor="serial", progress=False, run_fn=fake_run)
+
+
+def test_a_second_grid_on_the_same_file_waits_then_skips_what_finished(tmp_path):
+    import threading
+    specs = tiny_specs(n_seeds=1)
+    out = tmp_path / "r.jsonl"
+    run_grid(specs, out, executor="serial", progress=False, run_fn=fake_run)
+    held = _FileLock(out).__enter__()          # another process's grid, still writing
+    threading.Timer(0.3, held.__exit__, args=(None, None, None)).start()
+    calls = []
+    start = time.monotonic()
+    with pytest.warns(UserWarning, match="another run_grid"):
+        recs = run_grid(specs, out, executor="serial", progress=False,
+                        run_fn=lambda s: calls.append(s) or fake_run(s))
+    assert time.monotonic() - start >= 0.25   # it waited for the lock
+    assert calls == [] and len(recs) == len(specs) == len(file_keys(out))
 
 
 def test_default_process_pool(tmp_path):
