@@ -5,7 +5,8 @@ Examples::
     python -m bmtl_edu.replicate --dataset office31 --profile quick --out results/ --allow-synthetic
     python -m bmtl_edu.replicate --dataset sarcos --profile full --out results/ --device cuda --workers 4
 
-Writes ``<out>/<dataset>-<profile>.jsonl`` (one record per run; re-running resumes), prints
+Writes ``<out>/<dataset>-<profile>.jsonl`` (``...-synthetic.jsonl`` for a stand-in; one record per
+run; re-running resumes), prints
 mean +- std over seeds per (model, balancer, proportion) and BMTL's wins/ties/losses, and
 saves the figure ``<out>/<dataset>-<profile>.png`` (Figures 1-3 style, or Figure 5 style for
 a regression dataset).
@@ -97,9 +98,10 @@ def main(argv: Sequence[str] | None = None, *,
     from bmtl_edu.plots import plot_accuracy_vs_proportion, plot_sarcos_mse
     from bmtl_edu.summary import format_table, summarize, win_tie_loss
 
+    from bmtl_edu.replication import results_path
     out = Path(args.out)
-    stem = f"{args.dataset}-{profile.name}"
-    path = out / f"{stem}.jsonl"
+    path = results_path(args.dataset, profile, out)
+    stem = path.stem
     executor = "serial" if args.workers == 1 else None
     if run_fn is run_one:
         problem = _preflight(specs[0])

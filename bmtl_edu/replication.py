@@ -60,9 +60,16 @@ def results_dir() -> Path:
 
 def results_path(dataset: str, profile: Profile | str | None = None,
                  out_dir: str | os.PathLike | None = None) -> Path:
-    """``<out_dir>/<dataset>-<profile>.jsonl``, the file the CLI writes too."""
+    """``<out_dir>/<dataset>-<profile>.jsonl``, the file the CLI writes too.
+
+    When the real data are absent the runs use the synthetic stand-in and go to
+    ``<dataset>-<profile>-synthetic.jsonl`` instead: a grid resumed after the real data
+    arrive must not reuse stand-in results (a run's key does not depend on the data).
+    """
+    from bmtl_edu.data import real_data_present
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    return Path(out_dir if out_dir is not None else results_dir()) / f"{dataset}-{prof.name}.jsonl"
+    kind = "" if real_data_present(dataset) else "-synthetic"
+    return Path(out_dir if out_dir is not None else results_dir()) / f"{dataset}-{prof.name}{kind}.jsonl"
 
 
 @contextmanager

@@ -35,7 +35,9 @@ def records_for(specs, value_of=None):
 def test_results_dir_env_and_default(monkeypatch, tmp_path):
     monkeypatch.setenv("BMTL_RESULTS", str(tmp_path / "r"))
     assert results_dir() == tmp_path / "r"
-    assert results_path("office31", "quick") == tmp_path / "r" / "office31-quick.jsonl"
+    # no real Office-31 features here: stand-in results are filed apart from real ones
+    assert results_path("office31", "quick") == tmp_path / "r" / "office31-quick-synthetic.jsonl"
+    assert results_path("office31", "full").name == "office31-full-synthetic.jsonl"
     monkeypatch.delenv("BMTL_RESULTS")
     assert results_dir().name == "results"
 
@@ -93,7 +95,7 @@ def test_run_replication_resumes_with_fake_runs(tmp_path, monkeypatch):
     rep = run_replication("office31", prof, out_dir=tmp_path, executor="serial")
     n = 7 * 2 * 2
     assert len(rep.records) == len(rep.specs) == n == rep.n_new == len(calls)
-    assert rep.path == tmp_path / "office31-quick.jsonl" and rep.path.exists()
+    assert rep.path == tmp_path / "office31-quick-synthetic.jsonl" and rep.path.exists()
     assert {r["model"] for r in rep.records if r["balancer"] == "mgda"} == {"dmtl"}
     again = run_replication("office31", prof, out_dir=tmp_path, executor="serial")
     assert again.n_new == 0 and len(calls) == n  # resumed: nothing trained twice
@@ -155,3 +157,18 @@ def test_format_duration():
     assert format_duration(5 * 86400) == "5.0 days"
     with pytest.raises(ValueError):
         format_duration(float("nan"))
+
+
+def test_real_and_stand_in_results_never_share_a_file(tmp_path, monkeypatch):
+    from bmtl_edu.data import real_data_present
+    monkeypatch.setenv("BMTL_RESULTS", str(tmp_path))
+    monkeypatch.setenv("BMTL_DATA", str(tmp_path / "empty"))
+    assert not real_data_present("sarcos")
+    stand_in = results_path("sarcos", "quick")
+    fake_root = tmp_path / "data" / "sarcos"
+    fake_root.mkdir(parents=True)
+    (fake_root / "sarcos_inv_test.mat").write_bytes(b"present")  # presence is all it checks
+    monkeypatch.setenv("BMTL_DATA", str(tmp_path / "data"))
+    assert real_data_present("sarcos")
+    assert results_path("sarcos", "quick") != stand_in
+    assert results_path("sarcos", "quick").name == "sarcos-quick.jsonl"

@@ -96,6 +96,24 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, proportion: f
                                 is_synthetic=synthetic, provenance=prov)
 
 
+def real_data_present(name: str, root: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`load_dataset` would find real files for ``name`` (presence only: cheap,
+    no checksum; a present but corrupted file still makes ``load_dataset`` raise).
+
+    Results of stand-in and real data must never be mixed up, so the experiment runner
+    files them apart by this answer.
+    """
+    spec = get_spec(name)
+    root = Path(root) if root is not None else default_root()
+    if has_cache(root, spec.name):
+        return True
+    if spec.name == "sarcos":
+        return find_sarcos_file(root) is not None
+    if spec.name == "office_caltech10":
+        return all((root / f.path).is_file() for f in spec.raw_files)
+    return False
+
+
 def _load_real(spec: DatasetSpec, root: Path):
     if has_cache(root, spec.name):
         return _from_cache(spec, root)
