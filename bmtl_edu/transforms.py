@@ -61,6 +61,29 @@ class Transform:
     #: largest input at which ``h`` is safe to evaluate in float32 (``inf``: no limit known).
     overflow_threshold: float = math.inf
 
+    def to_dict(self) -> dict:
+        """``{"type": class name, **constructor arguments}``: JSON, for ``state_dict()``."""
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items()
+                  if not k.startswith("_")}
+        return {"type": type(self).__name__, **params}
+
+    @staticmethod
+    def from_dict(d: dict) -> "Transform":
+        """Inverse of :meth:`to_dict` for this module's transforms and any subclass."""
+        if not isinstance(d, dict) or "type" not in d:
+            raise ValueError(f"a transform dict needs a 'type' key, got {d!r}")
+        known: dict[str, type] = {}
+        todo = [Transform]
+        while todo:  # every subclass, also those users define
+            cls = todo.pop()
+            known[cls.__name__] = cls
+            todo.extend(cls.__subclasses__())
+        kind = d["type"]
+        if kind not in known or kind == "Transform":
+            raise ValueError(f"unknown transform type {kind!r}; known: "
+                             f"{', '.join(sorted(k for k in known if k != 'Transform'))}")
+        return known[kind](**{k: v for k, v in d.items() if k != "type"})
+
     def overflow_message(self, losses: torch.Tensor) -> str | None:
         """A message when ``h`` cannot be evaluated safely at ``losses``, else ``None``.
 

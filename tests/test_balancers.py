@@ -427,3 +427,23 @@ def test_dwa_history_length_mismatch():
         b.end_epoch(torch.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="task 1"):
         b.end_epoch(torch.tensor([1.0, float("nan")]))
+
+
+@pytest.mark.parametrize("name", sorted(BALANCERS))
+def test_state_dict_is_json(name):
+    import json
+    from bmtl_edu.transforms import Polynomial
+    kwargs = {"h": Polynomial([0.0, 1.0, 0.5])} if name == "bmtl" else {}
+    b = make_balancer(name, **kwargs)
+    b.end_epoch(torch.tensor([1.0, 2.0]))
+    b.end_epoch(torch.tensor([0.5, 1.5]))
+    d = json.loads(json.dumps(b.state_dict()))
+    fresh = make_balancer(name)
+    fresh.load_state_dict(d)
+    L = torch.tensor([0.3, 1.7])
+    torch.testing.assert_close(fresh.weights(L, grads=[torch.ones(3), torch.ones(3)])
+                               if name == "mgda" else fresh.weights(L),
+                               b.weights(L, grads=[torch.ones(3), torch.ones(3)])
+                               if name == "mgda" else b.weights(L))
+    if name == "bmtl":
+        assert repr(fresh.h) == repr(b.h)

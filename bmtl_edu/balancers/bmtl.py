@@ -55,6 +55,18 @@ class BMTL(Balancer):
         self.rescale = rescale
         self._scale = float(h.T) if rescale else 1.0
 
+    def state_dict(self) -> dict:
+        """As :meth:`Balancer.state_dict`, with ``h`` stored as a JSON dict."""
+        d = super().state_dict()
+        d["params"]["h"] = self.h.to_dict()
+        return d
+
+    def load_state_dict(self, d: dict) -> None:
+        params = d.get("params", {}) if isinstance(d, dict) else {}
+        if isinstance(params.get("h"), dict):
+            d = {**d, "params": {**params, "h": Transform.from_dict(params["h"])}}
+        super().load_state_dict(d)
+
     def _extra_ok(self, losses: torch.Tensor) -> torch.Tensor:
         ok = torch.isfinite(self.h(losses)).all()
         limit = self.h.overflow_threshold
