@@ -29,6 +29,8 @@ from typing import Sequence, Union
 import numpy as np
 
 ArrayLike = Union[float, int, Sequence[float], np.ndarray]
+#: a float for scalar inputs, an array when any input is an array (broadcast)
+FloatOrArray = Union[float, np.ndarray]
 
 # float64 exp overflows beyond this; a bound that large is meaningless anyway.
 _MAX_EXPONENT = 700.0
@@ -104,7 +106,7 @@ def _nonneg(value, name: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- constants
-def nu(T: ArrayLike):
+def nu(T: ArrayLike) -> FloatOrArray:
     """Lipschitz constant of ``h(z) = exp(z/T)`` on ``[0, 1]``: ``nu = e^{1/T} / T``.
 
     Paper, Theorem 3 ("nu = (1/T) exp(1/T)"); SPEC Sec. 4.2 (i): ``1/T <= h'(z) <= nu`` on [0, 1].
@@ -116,7 +118,7 @@ def nu(T: ArrayLike):
     return _out(np.exp(1.0 / T) / T)
 
 
-def bounded_difference(T: ArrayLike, n0: ArrayLike, tight: bool = True):
+def bounded_difference(T: ArrayLike, n0: ArrayLike, tight: bool = True) -> FloatOrArray:
     """Largest change of ``h(a)`` when ``a in [0, 1]`` moves by at most ``1/n0``.
 
     SPEC Sec. 4.2 (ii): ``c_h = e^{1/T} (1 - e^{-1/(n0 T)})`` (tight; attained at ``a = 1,
@@ -134,7 +136,7 @@ def bounded_difference(T: ArrayLike, n0: ArrayLike, tight: bool = True):
     return _out(np.exp(1.0 / T) * core)
 
 
-def eta(T: ArrayLike, m: ArrayLike, n0: ArrayLike, tight: bool = False):
+def eta(T: ArrayLike, m: ArrayLike, n0: ArrayLike, tight: bool = False) -> FloatOrArray:
     """Bounded-difference constant of McDiarmid's inequality in Theorem 3.
 
     Replacing one of the ``m n0`` training samples moves one ``R^_i`` by ``<= 1/n0`` and so
@@ -154,7 +156,7 @@ def eta(T: ArrayLike, m: ArrayLike, n0: ArrayLike, tight: bool = False):
 
 
 def confidence_term(T: ArrayLike, m: ArrayLike, n0: ArrayLike, delta: ArrayLike,
-                    tight: bool = False):
+                    tight: bool = False) -> FloatOrArray:
     """Confidence term of Theorems 3-5: ``sqrt(eta^2 m n0 ln(1/delta) / 2)``.
 
     McDiarmid's inequality over the ``N = m n0`` independent samples with bounded difference
@@ -173,7 +175,7 @@ def confidence_term(T: ArrayLike, m: ArrayLike, n0: ArrayLike, delta: ArrayLike,
 
 
 def remark1_confidence(T: ArrayLike, m: ArrayLike, n0: ArrayLike, delta: ArrayLike,
-                       lemma1_form: bool = False):
+                       lemma1_form: bool = False) -> FloatOrArray:
     """The confidence term with the rate *as Remark 1 of the paper reads it off* (an erratum).
 
     Remark 1 states the confidence term is ``O(sqrt(n0 (e^{1/(n0 T)} - 1) / m))``: the square on
@@ -201,7 +203,7 @@ def remark1_confidence(T: ArrayLike, m: ArrayLike, n0: ArrayLike, delta: ArrayLi
 
 
 # --------------------------------------------------------------------------- Lemma 1
-def lemma1_gap(x: ArrayLike):
+def lemma1_gap(x: ArrayLike) -> FloatOrArray:
     """``(e^x - 1)/x - e^{x/2}``, which Lemma 1 (appendix) says is ``>= 0`` for ``x > 0``.
 
     Computed as ``e^{x/2} (sinh(u)/u - 1)`` with ``u = x/2`` (because ``e^x - 1 = 2 e^{u}
@@ -228,7 +230,7 @@ def lemma1_holds(x: ArrayLike) -> bool:
 
 
 # --------------------------------------------------------------------------- risks
-def transformed_risk(risks: ArrayLike, T: float):
+def transformed_risk(risks: ArrayLike, T: float) -> FloatOrArray:
     """``(1/m) sum_i exp(R_i / T)``: the transformed risk ``R_h`` (or ``R^_h``), Sec. 3.4.
 
     Args:
@@ -243,7 +245,7 @@ def transformed_risk(risks: ArrayLike, T: float):
 
 
 def complexity_term(T: ArrayLike, rademacher: ArrayLike, rho: ArrayLike = 1.0,
-                    tight: bool = False):
+                    tight: bool = False) -> FloatOrArray:
     """Complexity term of Theorem 3.
 
     * ``tight=False`` (paper): ``8 rho nu Rad_f``, with ``Rad_f = E sup sum_i sigma_i/(n0 m)
@@ -263,7 +265,7 @@ def complexity_term(T: ArrayLike, rademacher: ArrayLike, rho: ArrayLike = 1.0,
 
 
 def theorem3_rhs(empirical_risks: ArrayLike, rademacher: float, T: float, n0: int,
-                 delta: float, rho: float = 1.0, tight: bool = False):
+                 delta: float, rho: float = 1.0, tight: bool = False) -> FloatOrArray:
     """Right-hand side of Theorem 3: w.p. ``>= 1 - delta``, ``R_h <= R^_h + complexity + conf``.
 
     ``R_h = (1/m) sum_i e^{R_i/T}`` (true), ``R^_h`` the same over ``empirical_risks``;
@@ -283,7 +285,7 @@ def theorem3_rhs(empirical_risks: ArrayLike, rademacher: float, T: float, n0: in
 
 
 def theorem4_rhs(empirical_risks: ArrayLike, rademacher: float, T: float, n0: int,
-                 delta: float, rho: float = 1.0, tight: bool = False):
+                 delta: float, rho: float = 1.0, tight: bool = False) -> FloatOrArray:
     """Right-hand side of Theorem 4: w.p. ``>= 1 - delta`` the *mean* risk obeys
     ``(1/m) sum_i R_i <= T ln(R^_h + complexity + conf)``.
 
@@ -296,7 +298,7 @@ def theorem4_rhs(empirical_risks: ArrayLike, rademacher: float, T: float, n0: in
 
 
 def theorem4_limit(empirical_risks: ArrayLike, rademacher: float, n0: int, delta: float,
-                   rho: float = 1.0, tight: bool = False):
+                   rho: float = 1.0, tight: bool = False) -> FloatOrArray:
     """``lim_{T -> inf}`` of :func:`theorem4_rhs` (SPEC Sec. 4.4).
 
     ``nu ~ 1/T`` and ``c_h ~ 1/(n0 T)``, so ``T ln(R^_h + ...)`` tends to the direct-sum bound
@@ -312,7 +314,7 @@ def theorem4_limit(empirical_risks: ArrayLike, rademacher: float, n0: int, delta
 
 
 def theorem5_complexity(T: ArrayLike, m: ArrayLike, beta: ArrayLike, rho: ArrayLike = 1.0,
-                        x_norm: ArrayLike = 1.0, tight: bool = False):
+                        x_norm: ArrayLike = 1.0, tight: bool = False) -> FloatOrArray:
     """Complexity term of Theorem 5 (linear ``f_i(x) = <theta_i, x>``, ``||Theta||_F <= beta``,
     ``||x|| <= x_norm``).
 
@@ -327,7 +329,7 @@ def theorem5_complexity(T: ArrayLike, m: ArrayLike, beta: ArrayLike, rho: ArrayL
 
 
 def theorem5_rhs(empirical_risks: ArrayLike, beta: float, T: float, n0: int, delta: float,
-                 rho: float = 1.0, x_norm: float = 1.0, tight: bool = False):
+                 rho: float = 1.0, x_norm: float = 1.0, tight: bool = False) -> FloatOrArray:
     """Right-hand side of Theorem 5: w.p. ``>= 1 - delta`` every linear predictor with
     ``||Theta||_F <= beta`` on inputs ``||x|| <= x_norm`` satisfies
     ``R_h <= R^_h + theorem5_complexity + conf``.
@@ -408,7 +410,7 @@ def rademacher_linear_task_mc(X, beta: float = 1.0, n_draws: int = 100, seed: in
 
 
 def rademacher_linear_sample_mc(X, beta: float = 1.0, n_draws: int = 200, seed: int = 0,
-                                return_stderr: bool = False):
+                                return_stderr: bool = False) -> float | tuple[float, float]:
     """Per-sample (standard) Rademacher term of a linear model in a Frobenius ball, Monte Carlo.
 
     ``Rad_ps = E_sigma sup_{||Theta||_F <= beta} sum_ij sigma_ij <theta_i, x_ij> / (n_i m)

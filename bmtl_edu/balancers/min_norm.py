@@ -20,10 +20,15 @@ from __future__ import annotations
 import itertools
 import math
 
+from typing import Any, Sequence, Union
+
 import numpy as np
 
 __all__ = ["two_task", "project_simplex", "frank_wolfe", "projected_gradient", "exact",
            "min_norm", "SOLVERS", "kkt_gap"]
+
+#: a Gram matrix or vector as a NumPy array, a torch tensor or nested sequences
+ArrayLike = Union[np.ndarray, Sequence, Any]  # Any: a torch.Tensor (not imported here)
 
 
 def _as_gram(M) -> np.ndarray:
@@ -59,7 +64,7 @@ def two_task(v11: float, v12: float, v22: float) -> tuple[float, float]:
     return float(gamma), float(v22 + gamma * (v12 - v22))
 
 
-def project_simplex(y) -> np.ndarray:
+def project_simplex(y: ArrayLike) -> np.ndarray:
     """Euclidean projection of ``y`` (shape (m,)) onto the probability simplex (sort algorithm)."""
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1 or y.size == 0 or not np.isfinite(y).all():
@@ -72,7 +77,7 @@ def project_simplex(y) -> np.ndarray:
     return np.maximum(y - theta, 0.0)
 
 
-def kkt_gap(M, alpha) -> float:
+def kkt_gap(M: ArrayLike, alpha: ArrayLike) -> float:
     """``2 (f - min_t (M alpha)_t)``: an upper bound on ``f(alpha) - f*`` for alpha in the simplex."""
     A = _as_gram(M)
     a = np.asarray(alpha, dtype=np.float64)
@@ -99,7 +104,7 @@ def _check_iter(max_iter, tol) -> None:
         raise ValueError(f"min-norm: tol must be a non-negative number, got {tol!r}")
 
 
-def frank_wolfe(M, max_iter: int = 250, tol: float = 1e-5, init: str = "uniform") -> np.ndarray:
+def frank_wolfe(M: ArrayLike, max_iter: int = 250, tol: float = 1e-5, init: str = "uniform") -> np.ndarray:
     """Frank-Wolfe on the simplex with exact line search (paper Alg. 2).
 
     Each step moves towards the vertex ``e_t`` with the smallest ``(M alpha)_t`` using
@@ -133,7 +138,7 @@ def frank_wolfe(M, max_iter: int = 250, tol: float = 1e-5, init: str = "uniform"
     return alpha
 
 
-def projected_gradient(M, max_iter: int = 250, tol: float = 1e-5) -> np.ndarray:
+def projected_gradient(M: ArrayLike, max_iter: int = 250, tol: float = 1e-5) -> np.ndarray:
     """Projected gradient with exact line search (the authors' ``find_min_norm_element``).
 
     Starts from the best pair (:func:`two_task` on every pair), then repeats: direction
@@ -198,7 +203,7 @@ def _solve_support(A: np.ndarray, S: tuple[int, ...], s: np.ndarray) -> np.ndarr
     return a
 
 
-def exact(M, rtol: float = 1e-12) -> np.ndarray:
+def exact(M: ArrayLike, rtol: float = 1e-12) -> np.ndarray:
     """The exact min-norm point by support enumeration with a KKT certificate (default solver).
 
     For each candidate support S (the full set first, then single vertices, then faces of
@@ -258,7 +263,7 @@ def exact(M, rtol: float = 1e-12) -> np.ndarray:
 SOLVERS = {"exact": exact, "frank_wolfe": frank_wolfe, "pgd": projected_gradient}
 
 
-def min_norm(M, method: str = "exact", **kwargs) -> np.ndarray:
+def min_norm(M: ArrayLike, method: str = "exact", **kwargs) -> np.ndarray:
     """``argmin_{alpha in simplex} alpha^T M alpha`` with the named solver.
 
     Args:
