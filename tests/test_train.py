@@ -81,7 +81,10 @@ def test_the_loss_that_grows_gets_more_weight_under_bmtl_than_ds(toy):
 
 def test_regression_with_shared_inputs_reports_mse():
     from bmtl_edu.data import load_dataset
-    data = load_dataset("sarcos", root="/nonexistent", allow_synthetic=True, max_train_per_task=96)
+    from bmtl_edu.data import SyntheticDataWarning
+    with pytest.warns(SyntheticDataWarning, match="SYNTHETIC"):
+        data = load_dataset("sarcos", root="/nonexistent", allow_synthetic=True,
+                            max_train_per_task=96)
     assert data.shared_inputs and data.n_classes is None
     model = _model(data)
     # MGDA-UB: with shared inputs the representation-space Gram is informative (SPEC §3.6)
