@@ -256,6 +256,7 @@ def fit(model: torch.nn.Module, balancer: Balancer, data: MultiTaskData, *, epoc
     ys = [y.to(device) for _, y in data.train]
     sizes = [len(X) for X in Xs]
     shared_inputs = bool(getattr(data, "shared_inputs", False))
+    task_features = bool(getattr(model, "task_specific_features", False))
     streams = _TaskStreams(sizes, batch_size, shared_inputs, gen)
     iters = math.ceil(max(sizes) / batch_size)
 
@@ -292,11 +293,11 @@ def fit(model: torch.nn.Module, balancer: Balancer, data: MultiTaskData, *, epoc
             if reset_adam_each_step:
                 opt = make_opt(rate)
             idx = streams.draw()
-            if shared_inputs:
+            if shared_inputs and not task_features:
                 z = model.features(Xs[0][idx[0]])
                 reps = [z] * m
             else:
-                reps = [model.features(Xs[t][idx[t]]) for t in range(m)]
+                reps = [model.features(Xs[t][idx[t]], t) for t in range(m)]
             outs = [model.head(reps[t], t) for t in range(m)]
             losses = task_losses(outs, [ys[t][idx[t]] for t in range(m)], regression)
             extra = model.regularizer()

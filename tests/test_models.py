@@ -422,3 +422,156 @@ def test_dmtrl_state_dict_round_trip_adopts_saved_ranks():
     assert dst.selected_ranks == (3, 1)
     x = batch()
     assert torch.equal(dst(x, 2), src(x, 2))
+
+
+# -- DMTRL application B: the first layer is per task and factorised too (SPEC §2.2) ------------
+FULL_W1 = {"tucker": (D, H, M), "tt": (D, M), "laf": M}  # full ranks of a (D, H, M) tensor
+
+
+@pytest.mark.parametrize("fac", ["tucker", "tt", "laf"])
+def test_dmtrl_both_forward_shapes_per_task(fac):
+    model = tiny(f"dmtrl_{fac}", layers="both")
+    assert model.task_specific_features and not tiny(f"dmtrl_{fac}").task_specific_features
+    assert not tiny("dmtl").task_specific_features
+    assert not hasattr(model, "shared")
+    x = batch()
+    zs = [model.features(x, t) for t in range(M)]
+    for t, z in enumerate(zs):
+        assert z.shape == (6, H) and bool((z >= 0).all())
+        assert model(x, t).shape == (6, C)
+        ref = (x @ model.layer1_weights()[t].T + model.layer1_bias[t]).relu()
+        assert torch.allclose(z, ref, atol=1e-6)
+        assert torch.allclose(model(x, t), model.head(z, t), atol=1e-6)
+    assert not torch.allclose(zs[0], zs[1]), "the representation depends on the task"
+    assert model.stacked_layer1().shape == (M, D, H)
+    assert len(model.selected_layer1_ranks) == (3 if fac == "tucker" else 2 if fac == "tt" else 1)
+    with pytest.raises(ValueError, match="needs the task"):
+        model.features(x)
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        model.features(x, M)
+
+
+@pytest.mark.parametrize("fac", ["tucker", "tt", "laf"])
+def test_dmtrl_both_full_rank_reconstructs_init_layer1(fac):
+    torch.manual_seed(1)
+    W1, heads = torch.randn(M, H, D), torch.randn(M, C, H)
+    full = FULL_W1[fac]
+    model = DMTRL(D, M, C, hidden=H, factorization=fac, layers="both", layer1_ranks=full,
+                  init_layer1=W1, init_heads=heads, max_task_rank=M)
+    assert torch.allclose(model.layer1_weights(), W1, atol=1e-5)
+    assert torch.allclose(model.head_weights(), heads, atol=1e-5)
+    assert model.selected_layer1_ranks == (full if isinstance(full, tuple) else (full,))
+    # eps rule with a tiny eps and no task cap keeps everything too
+    eps_model = DMTRL(D, M, C, hidden=H, factorization=fac, layers="both", eps=1e-6,
+                      max_task_rank=M, init_layer1=W1)
+    assert torch.allclose(eps_model.layer1_weights(), W1, atol=1e-5)
+    x = batch()
+    for t in range(M):
+        ref = (x @ W1[t].T + model.layer1_bias[t]).relu() @ heads[t].T + model.head_bias[t]
+        assert torch.allclose(model(x, t), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("fac", ["tucker", "tt", "laf"])
+def test_dmtrl_both_gradient_isolation_of_both_layers(fac):
+    model = tiny(f"dmtrl_{fac}", layers="both")
+    own = model.task_parameters(0)
+    assert own == [model.w1_task_factor, model.layer1_bias, model.task_factor, model.head_bias]
+    shared = model.shared_parameters()
+    assert {id(p) for p in shared}.isdisjoint({id(p) for p in own})
+    assert {id(p) for p in shared} | {id(p) for p in own} == {id(p) for p in model.parameters()}
+    assert any(p is model.w1_task_factor for p in own) and len(shared) == 2 * len(model._shared_factor_names)
+    x = batch()
+    for t in range(M):
+        model.zero_grad(set_to_none=True)
+        model(x, t).pow(2).sum().backward()
+        others = [s for s in range(M) if s != t]
+        for name in ("w1_task_factor", "layer1_bias", "task_factor", "head_bias"):
+            g = getattr(model, name).grad
+            assert g is not None and g[t].abs().sum() > 0, name
+            assert torch.all(g[others] == 0), f"{name}: other tasks' rows get no gradient"
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in shared)
+
+
+def test_dmtrl_both_regularizer_penalises_the_reconstructed_layers():
+    model = tiny("dmtrl_tt", layers="both", reg=0.5)
+    with torch.no_grad():
+        r = model.layer1_weights().pow(2).sum() + model.head_weights().pow(2).sum()
+        assert float(model.regularizer()) == pytest.approx(0.5 * float(r), rel=1e-5)
+
+
+def test_dmtrl_both_builds_each_layer_once_per_step_and_round_trips(monkeypatch):
+    model = tiny("dmtrl_tucker", layers="both")
+    calls = []
+    build = model._build_layer1
+    monkeypatch.setattr(model, "_build_layer1", lambda: calls.append(1) or build())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = batch()
+    for step in range(3):
+        loss = sum(model(x, t).pow(2).mean() for t in range(M)) + model.regularizer()
+        assert len(calls) == step + 1, "one layer-1 rebuild per step, not per task"
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        assert torch.equal(clone(x, 1), model(x, 1))
+    src = DMTRL(D, M, C, hidden=H, factorization="tt", layers="both", layer1_ranks=(3, 1))
+    dst = DMTRL(D, M, C, hidden=H, factorization="tt", layers="both")
+    assert dst.selected_layer1_ranks != src.selected_layer1_ranks
+    dst.load_state_dict(src.state_dict())
+    assert dst.selected_layer1_ranks == (3, 1)
+    assert torch.equal(dst(x, 2), src(x, 2))
+
+
+@pytest.mark.parametrize("balancer,options", [("ds", {}), ("mgda", {"space": "param"}),
+                                              ("mgda", {"space": "rep"})])
+def test_dmtrl_both_trains_with_fit(balancer, options):
+    from bmtl_edu.balancers import make_balancer
+    from bmtl_edu.data import make_toy_problem
+    from bmtl_edu.train import fit, seed_everything
+    data = make_toy_problem(n_tasks=3, n_samples=120, noise=(0.2, 0.6, 1.2), seed=0)
+    seed_everything(0)
+    model = make_model("dmtrl_tt", data.in_dim, data.n_tasks, data.out_dim, hidden=16, layers="both")
+    seen = []
+    features = model.features
+    model.features = lambda x, task=None: seen.append(task) or features(x, task)
+    h = fit(model, make_balancer(balancer, **options), data, epochs=6, seed=0, progress=False)
+    assert set(seen) == {0, 1, 2}, "the trainer passes the task to features"
+    first, last = sum(h.train_loss[0]), sum(h.train_loss[-1])
+    # MGDA-UB: with a per-task first layer every task has its own representation, so the
+    # representation-space Gram is diagonal and the min-norm weights ~ 1/||g_t||^2 are small:
+    # training is slower (as for variant A on task-specific inputs), but the loss still goes down.
+    factor = 0.95 if options.get("space") == "rep" else 0.8
+    assert last < factor * first, h.train_loss
+
+
+def test_fit_computes_task_specific_features_per_task_even_with_shared_inputs():
+    from bmtl_edu.balancers import make_balancer
+    from bmtl_edu.data import make_toy_problem
+    from bmtl_edu.train import fit
+    toy = make_toy_problem(n_tasks=3, n_samples=40, n_classes=None, seed=0)
+    X = toy.train[0][0]
+    data = type(toy)(**{**toy.__dict__, "shared_inputs": True,
+                        "train": [(X, y[:len(X)]) for _, y in toy.train],
+                        "test": [(toy.test[0][0], y[:len(toy.test[0][0])]) for _, y in toy.test]})
+    for layers, expected in (("head", [None]), ("both", [0, 1, 2])):
+        model = make_model("dmtrl_laf", data.in_dim, 3, 1, hidden=8, layers=layers)
+        seen = []
+        features = model.features
+        model.features = lambda x, task=None: seen.append(task) or features(x, task)
+        fit(model, make_balancer("ds"), data, epochs=1, batch_size=64, progress=False)
+        assert seen[:len(expected) + 1] == expected + [0]  # then evaluate() calls forward(x, 0)
+
+
+def test_dmtrl_layers_option_is_validated():
+    with pytest.raises(ValueError, match="layers"):
+        make_model("dmtrl_tt", D, M, C, hidden=H, layers="x")
+    with pytest.raises(ValueError, match="layers='both'"):
+        DMTRL(D, M, C, hidden=H, layer1_ranks=(2, 2))
+    with pytest.raises(ValueError, match="init_layer1"):
+        DMTRL(D, M, C, hidden=H, layers="both", init_layer1=torch.zeros(M, H, D + 1))
+    with pytest.raises(ValueError, match="NaN"):
+        DMTRL(D, M, C, hidden=H, layers="both", init_layer1=torch.full((M, H, D), float("nan")))
+    with pytest.raises(ValueError, match="needs 2 layer1_ranks"):
+        DMTRL(D, M, C, hidden=H, factorization="tt", layers="both", layer1_ranks=(2, 2, 2))
+    assert isinstance(make_model("dmtrl_tt", D, M, C, hidden=H, layers="both"), DMTRL)

@@ -38,7 +38,7 @@ def check_reg(name: str, value: float) -> float:
 
 
 class MultiTaskNet(nn.Module):
-    """Base class: ``forward(x, task) = head(features(x), task)``.
+    """Base class: ``forward(x, task) = head(features(x, task), task)``.
 
     Args:
         in_dim: input dimension d (4096 for fc7 features, 21 for SARCOS).
@@ -49,7 +49,15 @@ class MultiTaskNet(nn.Module):
     Subclasses implement ``features``, ``head``, ``shared_parameters``, ``task_parameters``
     and ``penalty`` (r(Theta), unweighted); they may extend ``regularizer`` with a coupling term
     and ``on_step_end`` with state updates.
+
+    ``task_specific_features`` is False when the representation is shared (``features`` ignores
+    its ``task`` argument, so the trainer may compute it once for tasks that share inputs); a
+    model whose first layer is per task (DMTRL with ``layers="both"``) sets it True and needs
+    ``task``.
     """
+
+    #: True when ``features(x, task)`` depends on ``task`` (per-task first layer).
+    task_specific_features: bool = False
 
     def __init__(self, in_dim: int, n_tasks: int, out_dim: int, reg: float = DEFAULT_REG) -> None:
         super().__init__()
@@ -60,8 +68,12 @@ class MultiTaskNet(nn.Module):
         self.reg = check_reg("reg", reg)
 
     # -- the contract -------------------------------------------------------------------------
-    def features(self, x: Tensor) -> Tensor:
-        """Shared representation Z of a batch ``x`` (B, in_dim) -> (B, hidden)."""
+    def features(self, x: Tensor, task: int | None = None) -> Tensor:
+        """Representation Z of a batch ``x`` (B, in_dim) -> (B, hidden).
+
+        ``task`` is ignored by models with a shared representation and required by those with
+        ``task_specific_features``.
+        """
         raise NotImplementedError
 
     def head(self, z: Tensor, task: int) -> Tensor:
@@ -71,7 +83,8 @@ class MultiTaskNet(nn.Module):
     def forward(self, x: Tensor, task: int) -> Tensor:
         """Outputs of task ``task`` for ``x`` (B, in_dim): (B, out_dim), also for regression."""
         self.check_input(x)
-        return self.head(self.features(x), self.check_task(task))
+        task = self.check_task(task)
+        return self.head(self.features(x, task), task)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         """theta^sh: the parameters every task's loss depends on (MGDA's gradient space)."""

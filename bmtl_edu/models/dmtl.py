@@ -31,7 +31,7 @@ class DMTL(MultiTaskNet):
         self.head_bias = nn.Parameter(self.shared.weight.new_empty(n_tasks, out_dim))
         init_stacked_(self.head_weight, self.head_bias, hidden)
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, task: int | None = None) -> Tensor:
         return self.shared(x).relu()
 
     def head(self, z: Tensor, task: int) -> Tensor:

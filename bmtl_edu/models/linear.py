@@ -29,7 +29,7 @@ class MultiTaskLinear(MultiTaskNet):
         self.bias = nn.Parameter(torch.empty(n_tasks, out_dim)) if bias else None
         init_stacked_(self.weight, self.bias, in_dim)
 
-    def features(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor, task: int | None = None) -> Tensor:
         return x
 
     def head(self, z: Tensor, task: int) -> Tensor:
