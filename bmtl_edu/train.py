@@ -152,18 +152,11 @@ def _check_compatible(model, balancer, data) -> None:
     if not isinstance(data, MultiTaskData):
         raise ValueError(f"data must be a MultiTaskData (e.g. load_dataset(...) or "
                          f"make_toy_problem(...)), got {type(data).__name__}")
-    in_dim = getattr(model, "in_dim", None)
-    if in_dim is not None and in_dim != data.in_dim:
-        raise ValueError(f"the model takes {in_dim}-d inputs but the data {data.name!r} has "
-                         f"{data.in_dim}-d inputs; build the model with in_dim={data.in_dim}")
-    n_model = getattr(model, "n_tasks", None)
-    if n_model is not None and n_model != data.n_tasks:
-        raise ValueError(f"the model has {n_model} tasks but the data {data.name!r} has "
-                         f"{data.n_tasks}; build the model with n_tasks={data.n_tasks}")
-    out_dim = getattr(model, "out_dim", None)
-    if out_dim is not None and out_dim != data.out_dim:
-        raise ValueError(f"the model predicts {out_dim} outputs per task but the data "
-                         f"{data.name!r} needs {data.out_dim}")
+    for size in ("in_dim", "n_tasks", "out_dim"):  # input width, number of tasks, head width
+        have, need = getattr(model, size, None), getattr(data, size)
+        if have is not None and have != need:
+            raise ValueError(f"the model has {size}={have} but the data {data.name!r} needs "
+                             f"{size}={need}; build the model with {size}={need}")
     n_bal = getattr(balancer, "n_tasks", None)
     if n_bal is not None and n_bal != data.n_tasks:
         raise ValueError(f"the balancer was built for {n_bal} tasks but the data has {data.n_tasks}")

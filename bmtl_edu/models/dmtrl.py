@@ -196,23 +196,26 @@ class DMTRL(MultiTaskNet):
         self._names: dict[str, tuple[str, ...]] = {}
         self.selected_ranks: tuple[int, ...] = ()
         self.selected_layer1_ranks: tuple[int, ...] = ()
-        if init_heads is None:
-            W0 = torch.empty(hidden, out_dim, n_tasks)
-            init_stacked_(W0, None, hidden)
-        else:
-            W0 = self._check_stacked(init_heads, "init_heads", (n_tasks, out_dim, hidden),
-                                     "(m, C, hidden)").detach().permute(2, 1, 0)
-        self.decompose_(W0, ranks)
+        self.decompose_(self._initial(init_heads, "init_heads", (n_tasks, out_dim, hidden),
+                                      "(m, C, hidden)"), ranks)
         if layers == "both":
-            if init_layer1 is None:
-                W1 = torch.empty(in_dim, hidden, n_tasks)
-                init_stacked_(W1, None, in_dim)
-            else:
-                W1 = self._check_stacked(init_layer1, "init_layer1", (n_tasks, hidden, in_dim),
-                                         "(m, hidden, in_dim)").detach().permute(2, 1, 0)
-            self.decompose_layer1_(W1, layer1_ranks)
+            self.decompose_layer1_(self._initial(init_layer1, "init_layer1",
+                                                 (n_tasks, hidden, in_dim), "(m, hidden, in_dim)"),
+                                   layer1_ranks)
 
     # -- (re)initialisation ---------------------------------------------------------------------
+    @classmethod
+    def _initial(cls, given: Tensor | None, name: str, shape: tuple[int, int, int],
+                 layout: str) -> Tensor:
+        """The stacked layer to decompose, task axis last: ``given`` (``nn.Linear`` layout,
+        ``shape`` = (m, out, in)) or a PyTorch-default random init of that shape."""
+        m, fan_out, fan_in = shape
+        if given is None:
+            W = torch.empty(fan_in, fan_out, m)
+            init_stacked_(W, None, fan_in)
+            return W
+        return cls._check_stacked(given, name, shape, layout).detach().permute(2, 1, 0)
+
     @staticmethod
     def _check_stacked(W: Tensor, name: str, shape: tuple[int, ...], layout: str) -> Tensor:
         if not isinstance(W, Tensor) or tuple(W.shape) != shape:
